@@ -1,0 +1,415 @@
+//! Issuing and verifying access and refresh tokens.
+
+use std::collections::HashSet;
+
+use jsonwebtoken::{Algorithm, Header, Validation};
+use latchkey_core::{Session, UnixTime, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::keys::KeyRing;
+
+/// Which kind of token a JWT is (`token_type` claim, as in SimpleJWT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// The claims of every latchkey token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id as a string (JWT convention); `user_id` carries it as an integer.
+    pub sub: String,
+    pub user_id: UserId,
+    pub token_type: TokenType,
+    /// The session the token belongs to.
+    pub sid: String,
+    /// The refresh token's generation within its session (refresh tokens only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gen: Option<i64>,
+    pub jti: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+}
+
+/// A signed token and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: UnixTime,
+}
+
+/// Why a token was refused. The `Display` texts are safe to show to clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a JWT, bad signature, wrong algorithm, unknown key, wrong issuer or audience.
+    #[error("Token is invalid")]
+    Invalid,
+    #[error("Token is expired")]
+    Expired,
+    #[error("Token has wrong type")]
+    WrongType,
+    /// Signing failed (a broken key); never the client's fault.
+    #[error("could not sign a token")]
+    Signing,
+}
+
+/// Issuer, audience and lifetimes (seconds).
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_lifetime: i64,
+    pub refresh_lifetime: i64,
+}
+
+/// Issues and verifies latchkey's JWTs.
+#[derive(Debug)]
+pub struct TokenService {
+    keys: KeyRing,
+    settings: TokenSettings,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub fn new(keys: KeyRing, settings: TokenSettings) -> Self {
+        let validation = validation(&settings);
+        Self {
+            keys,
+            settings,
+            validation,
+        }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// A new access token for the user in `session_id`, valid from `now` for the access lifetime.
+    pub fn issue_access(
+        &self,
+        user_id: UserId,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<IssuedToken, TokenError> {
+        let exp = now.saturating_add(self.settings.access_lifetime);
+        let claims = self.claims(user_id, session_id, TokenType::Access, None, now, exp);
+        Ok(IssuedToken {
+            token: self.sign(&claims)?,
+            expires_at: exp,
+        })
+    }
+
+    /// The refresh token of the session's current generation. Deterministic: the same session
+    /// state always gives the same token (see the crate docs).
+    pub fn issue_refresh(&self, session: &Session) -> Result<IssuedToken, TokenError> {
+        let claims = self.claims(
+            session.user_id,
+            &session.id,
+            TokenType::Refresh,
+            Some(session.generation),
+            session.rotated_at,
+            session.expires_at,
+        );
+        Ok(IssuedToken {
+            token: self.sign(&claims)?,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// Verifies signature, algorithm, key, issuer, audience, type and expiry (`now < exp`).
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: UnixTime,
+    ) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let key = self.keys.find(&kid).ok_or(TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims = data.claims;
+        if claims.sub != claims.user_id.to_string() {
+            return Err(TokenError::Invalid);
+        }
+        if claims.token_type == TokenType::Refresh && claims.gen.is_none() {
+            return Err(TokenError::Invalid);
+        }
+        if now >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if claims.token_type != expected {
+            return Err(TokenError::WrongType);
+        }
+        Ok(claims)
+    }
+
+    fn claims(
+        &self,
+        user_id: UserId,
+        session_id: &str,
+        token_type: TokenType,
+        gen: Option<i64>,
+        iat: UnixTime,
+        exp: UnixTime,
+    ) -> Claims {
+        let jti = match gen {
+            // A refresh token's id is derived from what it names, so re-issuing is idempotent.
+            Some(gen) => hex32(&Sha256::digest(format!("{session_id}:{gen}"))),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        Claims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: user_id.to_string(),
+            user_id,
+            token_type,
+            sid: session_id.to_owned(),
+            gen,
+            jti,
+            iat,
+            exp,
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
+        let key = self.keys.signing();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| TokenError::Signing)
+    }
+}
+
+/// The one place JWT validation is configured: EdDSA only, `iss`/`aud`/`exp`/`iat`/`sub`
+/// required, issuer and audience pinned. `exp` itself is judged against the injected clock in
+/// [`TokenService::verify`], because jsonwebtoken would read the wall clock.
+fn validation(settings: &TokenSettings) -> Validation {
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.leeway = 0;
+    v.set_issuer(&[settings.issuer.as_str()]);
+    v.set_audience(&[settings.audience.as_str()]);
+    v.required_spec_claims = ["exp", "iat", "iss", "aud", "sub"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<HashSet<_>>();
+    v
+}
+
+fn hex32(bytes: &[u8]) -> String {
+    bytes.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use super::*;
+
+    const NOW: UnixTime = 1_700_000_000;
+
+    fn service() -> TokenService {
+        TokenService::new(KeyRing::generate().unwrap().0, settings())
+    }
+
+    fn settings() -> TokenSettings {
+        TokenSettings {
+            issuer: "http://localhost:8000".into(),
+            audience: "latchkey".into(),
+            access_lifetime: 300,
+            refresh_lifetime: 86_400,
+        }
+    }
+
+    fn session(generation: i64) -> Session {
+        Session {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            user_id: 7,
+            generation,
+            rotated_at: NOW,
+            created_at: NOW,
+            last_used_at: NOW,
+            expires_at: NOW + 86_400,
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: String::new(),
+            ip: String::new(),
+        }
+    }
+
+    fn payload(token: &str) -> serde_json::Value {
+        let part = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_access_token_verifies_until_it_expires() {
+        let svc = service();
+        let t = svc.issue_access(7, "sid", NOW).unwrap();
+        assert_eq!(t.expires_at, NOW + 300);
+        let claims = svc.verify(&t.token, TokenType::Access, NOW + 299).unwrap();
+        assert_eq!(claims.user_id, 7);
+        assert_eq!(claims.sid, "sid");
+        assert_eq!(claims.jti.len(), 32);
+        assert_eq!(
+            svc.verify(&t.token, TokenType::Access, NOW + 300),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn the_payload_has_the_documented_claims() {
+        let svc = service();
+        let t = svc.issue_access(7, "sid", NOW).unwrap();
+        let p = payload(&t.token);
+        for claim in [
+            "iss",
+            "aud",
+            "sub",
+            "user_id",
+            "token_type",
+            "sid",
+            "jti",
+            "iat",
+            "exp",
+        ] {
+            assert!(p.get(claim).is_some(), "missing {claim}");
+        }
+        assert_eq!(p["token_type"], "access");
+        assert!(p.get("gen").is_none());
+        assert!(t.token.len() < 600, "tokens live in cookies");
+    }
+
+    #[test]
+    fn refresh_tokens_are_deterministic_per_generation() {
+        let svc = service();
+        let a = svc.issue_refresh(&session(3)).unwrap();
+        let b = svc.issue_refresh(&session(3)).unwrap();
+        let c = svc.issue_refresh(&session(4)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.token, c.token);
+        let claims = svc.verify(&a.token, TokenType::Refresh, NOW).unwrap();
+        assert_eq!(claims.gen, Some(3));
+    }
+
+    #[test]
+    fn the_wrong_type_is_refused() {
+        let svc = service();
+        let access = svc.issue_access(7, "sid", NOW).unwrap().token;
+        let refresh = svc.issue_refresh(&session(1)).unwrap().token;
+        assert_eq!(
+            svc.verify(&access, TokenType::Refresh, NOW),
+            Err(TokenError::WrongType)
+        );
+        assert_eq!(
+            svc.verify(&refresh, TokenType::Access, NOW),
+            Err(TokenError::WrongType)
+        );
+    }
+
+    #[test]
+    fn another_keys_signature_is_refused() {
+        let svc = service();
+        let other = service();
+        let token = other.issue_access(7, "sid", NOW).unwrap().token;
+        assert_eq!(
+            svc.verify(&token, TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_tampered_payload_is_refused() {
+        let svc = service();
+        let token = svc.issue_access(7, "sid", NOW).unwrap().token;
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut p = payload(&token);
+        p["user_id"] = 1.into();
+        p["sub"] = "1".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&p).unwrap());
+        assert_eq!(
+            svc.verify(&parts.join("."), TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn alg_none_and_hs256_with_the_public_key_are_refused() {
+        let svc = service();
+        let claims = payload(&svc.issue_access(7, "sid", NOW).unwrap().token);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        let kid = svc.keys().signing_kid().to_owned();
+
+        let none_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","kid":"{kid}"}}"#));
+        let none_token = format!("{none_header}.{body}.");
+        assert_eq!(
+            svc.verify(&none_token, TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+
+        // The classic confusion attack: HMAC keyed with the published public key.
+        let x = svc.keys().jwks()["keys"][0]["x"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid);
+        let forged = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(x.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(
+            svc.verify(&forged, TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn wrong_issuer_or_audience_is_refused() {
+        let keys_pem = KeyRing::generate().unwrap().1;
+        let svc = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), settings());
+        let mut other_settings = settings();
+        other_settings.audience = "someone-else".into();
+        let other = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), other_settings);
+        let token = other.issue_access(7, "sid", NOW).unwrap().token;
+        assert_eq!(
+            svc.verify(&token, TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+        let mut other_settings = settings();
+        other_settings.issuer = "https://evil.example".into();
+        let other = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), other_settings);
+        let token = other.issue_access(7, "sid", NOW).unwrap().token;
+        assert_eq!(
+            svc.verify(&token, TokenType::Access, NOW),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn garbage_is_invalid() {
+        let svc = service();
+        for junk in ["", "abc", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30.AAAA"] {
+            assert_eq!(
+                svc.verify(junk, TokenType::Access, NOW),
+                Err(TokenError::Invalid)
+            );
+        }
+    }
+}
