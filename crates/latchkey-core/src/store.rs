@@ -33,6 +33,8 @@ pub struct SignIn {
 }
 
 /// The result of [`Store::sign_in`].
+// Made once per request and matched at once: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SignInOutcome {
     /// Signed in; the session was created.
@@ -49,6 +51,8 @@ pub enum SignInOutcome {
 }
 
 /// The result of [`Store::refresh`].
+// Made once per request and matched at once: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum RefreshOutcome {
     /// Rotated: `session.generation` is the new current generation.
