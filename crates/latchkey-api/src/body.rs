@@ -81,7 +81,12 @@ fn kind(headers: &HeaderMap, body: &[u8]) -> Result<Kind, BodyError> {
 
 /// Flat string parameters from a form or JSON body.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Params(HashMap<String, String>);
+pub(crate) struct Params {
+    values: HashMap<String, String>,
+    /// JSON members whose value is neither a string nor null. Ignored unless a caller reads
+    /// them: then [`Params::require_strings`] refuses the body.
+    not_strings: Vec<String>,
+}
 
 impl Params {
     pub(crate) fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Self, BodyError> {
@@ -93,35 +98,49 @@ impl Params {
     }
 
     fn from_form(body: &[u8]) -> Result<Self, BodyError> {
-        let mut map = HashMap::new();
+        let mut values = HashMap::new();
         for (key, value) in form_urlencoded::parse(body) {
-            if map.insert(key.to_string(), value.into_owned()).is_some() {
+            if values.insert(key.to_string(), value.into_owned()).is_some() {
                 return Err(BodyError::Duplicate(key.chars().take(100).collect()));
             }
         }
-        Ok(Self(map))
+        Ok(Self {
+            values,
+            not_strings: Vec::new(),
+        })
     }
 
     fn from_json(body: &[u8]) -> Result<Self, BodyError> {
         let Value::Object(object) = json_object(body)? else {
             return Err(BodyError::NotAnObject);
         };
-        let mut map = HashMap::new();
+        let mut params = Self::default();
         for (key, value) in object {
             match value {
                 Value::String(s) => {
-                    map.insert(key, s);
+                    params.values.insert(key, s);
                 }
                 Value::Null => {}
-                _ => return Err(BodyError::NotAString(key.chars().take(100).collect())),
+                _ => params.not_strings.push(key),
             }
         }
-        Ok(Self(map))
+        Ok(params)
+    }
+
+    /// Refuses the body if any of `keys` was sent with a value that is not a string.
+    pub(crate) fn require_strings(&self, keys: &[&str]) -> Result<(), BodyError> {
+        match keys
+            .iter()
+            .find(|k| self.not_strings.iter().any(|n| n == *k))
+        {
+            Some(key) => Err(BodyError::NotAString((*key).to_owned())),
+            None => Ok(()),
+        }
     }
 
     /// The value of `key`, or `None` when it is absent, empty or the string `undefined`.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
+        self.values
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty() && *v != "undefined")
@@ -129,7 +148,7 @@ impl Params {
 
     /// The value of `key` as sent, empty strings included.
     pub(crate) fn raw(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.values.get(key).map(String::as_str)
     }
 
     /// The first of `keys` that has a value.
@@ -193,13 +212,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.first_of(&["refresh_token", "refreshToken"]), Some("t"));
+        let p = Params::parse(
+            &headers("application/json"),
+            &Bytes::from_static(br#"{"code":1,"pk":2}"#),
+        )
+        .unwrap();
         assert_eq!(
-            Params::parse(
-                &headers("application/json"),
-                &Bytes::from_static(br#"{"code":1}"#)
-            ),
+            p.require_strings(&["code"]),
             Err(BodyError::NotAString("code".into()))
         );
+        assert_eq!(p.require_strings(&["username"]), Ok(()));
         assert_eq!(
             Params::parse(&headers("application/json"), &Bytes::from_static(b"[1]")),
             Err(BodyError::NotAnObject)

@@ -35,6 +35,8 @@ pub struct Profile {
 pub struct NewUser {
     pub username_base: String,
     pub email: String,
+    /// Whether the provider said `email` is verified.
+    pub email_verified: bool,
     pub first_name: String,
     pub last_name: String,
     pub picture: String,
@@ -47,6 +49,7 @@ impl NewUser {
         Self {
             username_base: username_base(&email, profile.first_name.as_deref()),
             email,
+            email_verified: profile.email_verified,
             first_name: clip(profile.first_name.as_deref().unwrap_or_default(), 150),
             last_name: clip(profile.last_name.as_deref().unwrap_or_default(), 150),
             picture: clip(profile.picture.as_deref().unwrap_or_default(), 1000),

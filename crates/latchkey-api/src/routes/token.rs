@@ -99,6 +99,17 @@ async fn token(
     let limit = state.inner.settings.max_body_bytes;
     let body = body.map_err(|r| body_error(&BodyError::from_rejection(&r, limit)))?;
     let params = Params::parse(&headers, &body).map_err(|e| body_error(&e))?;
+    params
+        .require_strings(&[
+            "grant_type",
+            "code",
+            "redirect_uri",
+            "code_verifier",
+            "refresh_token",
+            "refresh",
+            "refreshToken",
+        ])
+        .map_err(|e| body_error(&e))?;
 
     let grant_type = params.get("grant_type");
     let code = params.get("code");

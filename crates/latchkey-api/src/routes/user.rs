@@ -52,6 +52,9 @@ async fn change(
     let limit = state.inner.settings.max_body_bytes;
     let body = body.map_err(|r| body_error(&BodyError::from_rejection(&r, limit)))?;
     let params = Params::parse(&headers, &body).map_err(|e| body_error(&e))?;
+    params
+        .require_strings(&["username", "first_name", "last_name"])
+        .map_err(|e| body_error(&e))?;
     let patch = read_patch(&params, username_required).map_err(ApiError::invalid_fields)?;
     match state.store().update_user(auth.user.pk, patch).await {
         Ok(user) => Ok(Json(user)),
