@@ -121,8 +121,12 @@ fn load(config_file: Option<&std::path::Path>) -> anyhow::Result<Config> {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second call (never made) would fail harmlessly.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // Logs go to stderr; stdout is for output such as `print-config`. A second call (never
+    // made) would fail harmlessly.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn dev_idp(args: DevIdpArgs) -> anyhow::Result<()> {

@@ -14,4 +14,5 @@ mod meta;
 mod providers;
 mod refresh;
 mod simplejwt;
+mod tutorial;
 mod user;
