@@ -7,6 +7,7 @@
 //! - `routes/user.rs`: `GET/PUT/PATCH /auth/user/`.
 //! - `routes/simplejwt.rs`: `/auth/token/refresh/`, `/auth/token/verify/` (SimpleJWT shapes).
 //! - `routes/logout.rs`: `/auth/logout/`, which really revokes.
+//! - `routes/sessions.rs`: `/auth/sessions/`, the user's signed-in devices.
 //! - `routes/meta.rs`: JWKS, OpenID metadata, health and readiness.
 //!
 //! Errors: `error.rs` holds the two envelopes, RFC 6749 for the token endpoint and

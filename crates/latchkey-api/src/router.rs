@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::user::router())
         .merge(routes::simplejwt::router())
         .merge(routes::logout::router())
+        .merge(routes::sessions::router())
         .merge(routes::meta::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

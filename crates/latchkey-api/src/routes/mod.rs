@@ -2,6 +2,7 @@
 
 pub(crate) mod logout;
 pub(crate) mod meta;
+pub(crate) mod sessions;
 pub(crate) mod simplejwt;
 pub(crate) mod token;
 pub(crate) mod user;

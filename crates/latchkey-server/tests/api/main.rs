@@ -13,6 +13,7 @@ mod logout;
 mod meta;
 mod providers;
 mod refresh;
+mod sessions;
 mod simplejwt;
 mod tutorial;
 mod user;
