@@ -1,11 +1,13 @@
 //! The [`AuthUser`] extractor: a route that takes it answers only to a valid access token of a
 //! live session of an active user.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use latchkey_core::User;
-use latchkey_tokens::{Claims, TokenType};
+use latchkey_tokens::Claims;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -14,7 +16,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user: User,
-    pub claims: Claims,
+    pub claims: Arc<Claims>,
 }
 
 /// The token of an `Authorization: Bearer <token>` header. `Ok(None)` when there is no header
@@ -43,7 +45,7 @@ impl AuthUser {
         let now = state.now();
         let claims = state
             .tokens()
-            .verify(token, TokenType::Access, now)
+            .verify_access(token, now)
             .map_err(|e| ApiError::token(&e))?;
         let found = state
             .store()

@@ -67,6 +67,10 @@ pub struct Config {
     pub provider_timeout: Duration,
     /// `LATCHKEY_MAX_BODY_BYTES`: larger request bodies get `413`.
     pub max_body_bytes: usize,
+    /// `LATCHKEY_USER_CACHE_TTL`: how long a "user active, session live" answer is reused by
+    /// this process (`0s`: never). `None`: 1 s on SQLite (this process is the only writer, and
+    /// it invalidates on its own writes), off on PostgreSQL (other nodes write too).
+    pub user_cache_ttl: Option<Duration>,
     /// `LATCHKEY_LOG`: the tracing filter, e.g. `info` or `latchkey=debug,info`.
     pub log: String,
     /// `LATCHKEY_PROVIDERS__<NAME>__*`: identity providers by lowercase name (`google`, …).
@@ -121,6 +125,7 @@ impl Default for Config {
             signing_key: None,
             provider_timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
+            user_cache_ttl: None,
             log: "info".to_owned(),
             providers: BTreeMap::new(),
         }

@@ -30,6 +30,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "signing_key",
     "provider_timeout",
     "max_body_bytes",
+    "user_cache_ttl",
     "log",
     "providers",
 ];

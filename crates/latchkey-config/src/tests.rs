@@ -310,8 +310,11 @@ fn durations_are_humantime() {
         ("LATCHKEY_REFRESH_TOKEN_LIFETIME", "1h 30m"),
         ("LATCHKEY_REFRESH_REUSE_GRACE", "0s"),
         ("LATCHKEY_PROVIDER_TIMEOUT", "500ms"),
+        ("LATCHKEY_USER_CACHE_TTL", "0s"),
     ];
     let config = load(&env).unwrap().config;
+    assert_eq!(config.user_cache_ttl, Some(Duration::ZERO));
+    assert_eq!(load(&[]).unwrap().config.user_cache_ttl, None);
     assert_eq!(config.access_token_lifetime, Duration::from_secs(2));
     assert_eq!(config.refresh_token_lifetime, Duration::from_secs(5400));
     assert_eq!(config.refresh_reuse_grace, Duration::ZERO);

@@ -40,6 +40,8 @@ pub(crate) struct RawConfig {
     #[serde(with = "humantime_serde")]
     provider_timeout: Duration,
     max_body_bytes: usize,
+    #[serde(with = "humantime_serde::option")]
+    user_cache_ttl: Option<Duration>,
     log: String,
     providers: BTreeMap<String, RawProvider>,
 }
@@ -62,6 +64,7 @@ impl Default for RawConfig {
             signing_key: d.signing_key,
             provider_timeout: d.provider_timeout,
             max_body_bytes: d.max_body_bytes,
+            user_cache_ttl: d.user_cache_ttl,
             log: d.log,
             providers: BTreeMap::new(),
         }
@@ -343,6 +346,7 @@ pub(crate) fn validate(raw: RawConfig, warnings: &mut Vec<String>) -> Result<Con
         signing_key,
         provider_timeout: raw.provider_timeout,
         max_body_bytes: raw.max_body_bytes,
+        user_cache_ttl: raw.user_cache_ttl,
         log: raw.log,
         providers,
     })

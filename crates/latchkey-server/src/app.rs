@@ -3,12 +3,14 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use latchkey_api::{ApiSettings, AppState};
 use latchkey_config::Config;
-use latchkey_core::{Clock, SystemClock};
+use latchkey_core::{Clock, Store, SystemClock};
+use latchkey_store::{Backend, CachedStore};
 use latchkey_tokens::{TokenService, TokenSettings};
 use tokio::net::TcpListener;
 
@@ -43,9 +45,11 @@ impl Application {
     /// Opens (and migrates) the database, loads or generates the signing key, builds the
     /// providers and binds `config.listen`.
     pub async fn build(config: &Config, deps: Dependencies) -> anyhow::Result<Self> {
-        let store = latchkey_store::connect_and_migrate(config.database_url().expose())
+        let database_url = config.database_url();
+        let store = latchkey_store::connect_and_migrate(database_url.expose())
             .await
             .context("opening the database")?;
+        let store = with_user_cache(store, config, database_url.expose());
         let keys = keys::load_or_generate(config.signing_key.as_ref(), &config.data_dir)?;
         let tokens = TokenService::new(
             keys,
@@ -107,6 +111,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// Puts the [`CachedStore`] in front of the store when configured, and by default on SQLite,
+/// where this process is the only writer (see `user_cache_ttl` in docs/CONFIG.md).
+fn with_user_cache(store: Arc<dyn Store>, config: &Config, database_url: &str) -> Arc<dyn Store> {
+    let default = match Backend::of_url(database_url) {
+        Some(Backend::Sqlite) => Duration::from_secs(1),
+        _ => Duration::ZERO,
+    };
+    let ttl = config.user_cache_ttl.unwrap_or(default);
+    if ttl.is_zero() {
+        return store;
+    }
+    // Whole seconds, like every time in latchkey; anything under a second means one.
+    Arc::new(CachedStore::new(store, seconds(ttl).max(1)))
 }
 
 fn seconds(d: std::time::Duration) -> i64 {

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use latchkey_core::{Store, StoreError};
 
+pub mod bench_support;
+mod cache;
 mod error;
 mod flows;
 mod postgres;
@@ -25,6 +27,7 @@ mod queries;
 mod rows;
 mod sqlite;
 
+pub use cache::CachedStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -51,6 +51,12 @@ impl TestDb {
         }
     }
 
+    /// The same database behind a `CachedStore` (entries good for one second).
+    fn cached(mut self) -> Self {
+        self.store = Arc::new(latchkey_store::CachedStore::new(self.store, 1));
+        self
+    }
+
     async fn postgres() -> Option<Self> {
         let base = std::env::var("LATCHKEY_TEST_DATABASE_URL").ok()?;
         let raw = PgPool::connect(&base).await.unwrap();
@@ -119,6 +125,19 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $story() {
                     let db = super::TestDb::sqlite().await;
+                    super::$story(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+
+        /// SQLite behind the cache the server puts in front of it: the cache must not change
+        /// any answer.
+        mod cached_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $story() {
+                    let db = super::TestDb::sqlite().await.cached();
                     super::$story(&db).await;
                     db.finish().await;
                 }

@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use sha2::{Digest, Sha256};
@@ -21,7 +21,10 @@ pub enum KeyError {
 /// One Ed25519 key: signs new tokens and verifies them.
 pub(crate) struct Key {
     pub(crate) kid: String,
-    pub(crate) encoding: EncodingKey,
+    /// The parsed key pair, kept so that signing does not re-derive it from PKCS#8 each time.
+    pub(crate) pair: Ed25519KeyPair,
+    /// `base64url({"alg":"EdDSA","kid":…,"typ":"JWT"})`: the first part of every token it signs.
+    pub(crate) header_b64: String,
     pub(crate) decoding: DecodingKey,
     /// Public key, base64url: the JWK `x`.
     x: String,
@@ -102,9 +105,12 @@ fn key_from_der(der: &[u8]) -> Result<Key, KeyError> {
     let kid = URL_SAFE_NO_PAD.encode(&digest[..12]);
     let x = URL_SAFE_NO_PAD.encode(public);
     let decoding = DecodingKey::from_ed_components(&x).map_err(|_| KeyError::NotEd25519)?;
+    let header = serde_json::json!({ "alg": "EdDSA", "kid": kid, "typ": "JWT" });
+    let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
     Ok(Key {
         kid,
-        encoding: EncodingKey::from_ed_der(der),
+        pair,
+        header_b64,
         decoding,
         x,
     })

@@ -10,6 +10,7 @@
 //! them: re-issuing the refresh token of the same generation gives the same bytes (Ed25519
 //! signatures are deterministic), which is what makes the grace window idempotent.
 
+mod cache;
 mod keys;
 mod service;
 

@@ -1,12 +1,16 @@
 //! Issuing and verifying access and refresh tokens.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, Header, Validation};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, Validation};
 use latchkey_core::{Session, UnixTime, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::VerifiedCache;
 use crate::keys::KeyRing;
 
 /// Which kind of token a JWT is (`token_type` claim, as in SimpleJWT).
@@ -67,12 +71,16 @@ pub struct TokenSettings {
     pub refresh_lifetime: i64,
 }
 
+/// How many verified access tokens [`TokenService::verify_access`] remembers.
+const VERIFIED_CACHE_CAPACITY: usize = 10_000;
+
 /// Issues and verifies latchkey's JWTs.
 #[derive(Debug)]
 pub struct TokenService {
     keys: KeyRing,
     settings: TokenSettings,
     validation: Validation,
+    verified: VerifiedCache,
 }
 
 impl TokenService {
@@ -82,6 +90,7 @@ impl TokenService {
             keys,
             settings,
             validation,
+            verified: VerifiedCache::new(VERIFIED_CACHE_CAPACITY),
         }
     }
 
@@ -123,6 +132,21 @@ impl TokenService {
             token: self.sign(&claims)?,
             expires_at: session.expires_at,
         })
+    }
+
+    /// [`TokenService::verify`] for access tokens, remembering the tokens that verified: a
+    /// token seen before is answered from memory (still refused once `now >= exp`).
+    pub fn verify_access(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, TokenError> {
+        if let Some(claims) = self.verified.get(token) {
+            return if now < claims.exp {
+                Ok(claims)
+            } else {
+                Err(TokenError::Expired)
+            };
+        }
+        let claims = Arc::new(self.verify(token, TokenType::Access, now)?);
+        self.verified.insert(token, claims.clone(), now);
+        Ok(claims)
     }
 
     /// Verifies signature, algorithm, key, issuer, audience, type and expiry (`now < exp`).
@@ -184,11 +208,19 @@ impl TokenService {
         }
     }
 
+    /// JWS compact serialisation, signed with the ring key pair held by the key ring
+    /// (`jsonwebtoken::encode` would parse the PKCS#8 key again for every token).
     fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         let key = self.keys.signing();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| TokenError::Signing)
+        let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
+        let mut token = String::with_capacity(key.header_b64.len() + payload.len() * 2 + 90);
+        token.push_str(&key.header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signature = key.pair.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
+        Ok(token)
     }
 }
 
@@ -215,8 +247,7 @@ fn hex32(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
+    use jsonwebtoken::Header;
 
     use super::*;
 
@@ -269,6 +300,32 @@ mod tests {
             svc.verify(&t.token, TokenType::Access, NOW + 300),
             Err(TokenError::Expired)
         );
+    }
+
+    #[test]
+    fn verify_access_remembers_good_tokens_only_and_still_expires_them() {
+        let svc = service();
+        let t = svc.issue_access(7, "sid", NOW).unwrap().token;
+        let refresh = svc.issue_refresh(&session(1)).unwrap().token;
+        assert_eq!(svc.verify_access(&t, NOW).unwrap().user_id, 7);
+        assert_eq!(svc.verify_access(&t, NOW + 1).unwrap().user_id, 7);
+        assert_eq!(svc.verified.len(), 1);
+        assert_eq!(svc.verify_access(&t, NOW + 300), Err(TokenError::Expired));
+        assert_eq!(svc.verify_access("junk", NOW), Err(TokenError::Invalid));
+        assert_eq!(svc.verify_access(&refresh, NOW), Err(TokenError::WrongType));
+        assert_eq!(svc.verified.len(), 1, "failures are not remembered");
+    }
+
+    #[test]
+    fn the_verified_cache_stays_bounded() {
+        let cache = VerifiedCache::new(2);
+        let svc = service();
+        for i in 0..5 {
+            let token = svc.issue_access(i, "sid", NOW).unwrap().token;
+            let claims = Arc::new(svc.verify(&token, TokenType::Access, NOW).unwrap());
+            cache.insert(&token, claims, NOW);
+            assert!(cache.len() <= 2);
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ async fn logout(
         None => {
             let token = bearer_token(&headers)?.ok_or_else(ApiError::not_authenticated)?;
             let auth = AuthUser::from_token(&state, token).await?;
-            (auth.user.pk, auth.claims.sid)
+            (auth.user.pk, auth.claims.sid.clone())
         }
     };
     let revoked = state
