@@ -63,7 +63,9 @@ pub enum RefreshDecision {
     Expired,
 }
 
-/// The rotation rule, without I/O. `grace` is in seconds.
+/// The rotation rule, without I/O. `grace` is in seconds: the previous generation answers while
+/// fewer than `grace` whole seconds have passed since the rotation, so a grace of 0 never
+/// answers it.
 pub fn decide_refresh(
     session: &Session,
     presented_generation: i64,
@@ -79,7 +81,7 @@ pub fn decide_refresh(
     if presented_generation == session.generation {
         RefreshDecision::Rotate
     } else if presented_generation == session.generation - 1
-        && now.saturating_sub(session.rotated_at) <= grace
+        && now.saturating_sub(session.rotated_at) < grace
     {
         RefreshDecision::Grace
     } else {
@@ -142,15 +144,27 @@ mod tests {
     #[test]
     fn the_previous_generation_inside_the_window_is_a_grace_retry() {
         assert_eq!(
-            decide_refresh(&session(3, 100), 2, 110, 10),
+            decide_refresh(&session(3, 100), 2, 100, 10),
             RefreshDecision::Grace
+        );
+        assert_eq!(
+            decide_refresh(&session(3, 100), 2, 109, 10),
+            RefreshDecision::Grace
+        );
+    }
+
+    #[test]
+    fn a_grace_of_zero_turns_the_window_off() {
+        assert_eq!(
+            decide_refresh(&session(3, 100), 2, 100, 0),
+            RefreshDecision::Reuse
         );
     }
 
     #[test]
     fn the_previous_generation_after_the_window_is_reuse() {
         assert_eq!(
-            decide_refresh(&session(3, 100), 2, 111, 10),
+            decide_refresh(&session(3, 100), 2, 110, 10),
             RefreshDecision::Reuse
         );
     }

@@ -467,7 +467,7 @@ async fn refresh_follows_the_rotation_rule(db: &TestDb) {
     let RefreshOutcome::Grace {
         session: graced, ..
     } = store
-        .refresh(id, 1, t1 + GRACE, GRACE, LIFETIME)
+        .refresh(id, 1, t1 + GRACE - 1, GRACE, LIFETIME)
         .await
         .unwrap()
     else {
@@ -485,7 +485,7 @@ async fn refresh_follows_the_rotation_rule(db: &TestDb) {
     assert_eq!(session.generation, 3);
 
     // The previous generation after the window is reuse: the session is revoked.
-    let t3 = t2 + GRACE + 1;
+    let t3 = t2 + GRACE;
     assert!(matches!(
         store.refresh(id, 2, t3, GRACE, LIFETIME).await.unwrap(),
         RefreshOutcome::Reused
