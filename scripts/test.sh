@@ -35,3 +35,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (SQLite${LATCHKEY_TEST_DATABASE_URL:+ and PostgreSQL})"
 cargo test --workspace --locked
+
+step "browser tests: the tutorial's Nuxt app in Chromium (scripts/e2e.sh)"
+./scripts/e2e.sh
