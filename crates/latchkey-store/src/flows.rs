@@ -234,17 +234,18 @@ pub(crate) async fn refresh<B: Pools>(
     grace: i64,
     lifetime: i64,
 ) -> Result<RefreshOutcome, StoreError> {
+    // One connection from the writer pool for the read and the write. On SQLite that is the
+    // single writer: a refresh is its own writes' only reader, so the read sees the latest
+    // state, and a refresh storm keeps no reader open that would starve WAL checkpoints (which
+    // then grow the WAL and slow every lookup in it). On PostgreSQL it is any pool connection.
+    let mut conn = db.writer().acquire().await.map_err(unavailable)?;
     for _ in 0..REFRESH_ATTEMPTS {
         // Read, decide, then write only if the session is still as we read it
-        // (compare-and-set on `generation`); if not, another refresh won: read again. The
-        // reading connection goes back to the pool before writing (with an in-memory SQLite
-        // database reader and writer are the same single connection).
-        let found = {
-            let mut conn = db.reader().acquire().await.map_err(unavailable)?;
-            conn.session_and_user(session_id)
-                .await
-                .map_err(unavailable)?
-        };
+        // (compare-and-set on `generation`); if not, another refresh won: read again.
+        let found = conn
+            .session_and_user(session_id)
+            .await
+            .map_err(unavailable)?;
         let Some((user, session)) = found else {
             return Ok(RefreshOutcome::NotFound);
         };
@@ -253,7 +254,6 @@ pub(crate) async fn refresh<B: Pools>(
         }
         match decide_refresh(&session, generation, now, grace) {
             RefreshDecision::Rotate => {
-                let mut conn = db.writer().acquire().await.map_err(unavailable)?;
                 let expires_at = now.saturating_add(lifetime);
                 let rotated = conn
                     .rotate_session(session_id, session.generation, now, expires_at)
@@ -265,7 +265,6 @@ pub(crate) async fn refresh<B: Pools>(
             }
             RefreshDecision::Grace => return Ok(RefreshOutcome::Grace { user, session }),
             RefreshDecision::Reuse => {
-                let mut conn = db.writer().acquire().await.map_err(unavailable)?;
                 let revoked = conn
                     .revoke_session_at(session_id, session.generation, "reuse", now)
                     .await
