@@ -243,6 +243,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// latchkey's published keys.
+    pub(crate) async fn jwks(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        json(response, StatusCode::OK).await
+    }
+
     pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
     }

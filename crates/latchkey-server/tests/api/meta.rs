@@ -16,15 +16,7 @@ async fn the_jwks_publishes_the_key_that_signs_tokens() {
     )
     .unwrap();
 
-    let jwks = json(
-        app.http
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let jwks = app.jwks().await;
 
     assert_eq!(header["alg"], "EdDSA");
     let key = &jwks["keys"][0];

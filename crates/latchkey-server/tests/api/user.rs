@@ -176,15 +176,7 @@ async fn forged_and_confused_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#))
     );
     // HS256 keyed with the published public key (algorithm confusion)
-    let jwks = json(
-        app.http
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let jwks = app.jwks().await;
     let x = jwks["keys"][0]["x"].as_str().unwrap();
     let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     hs_header.kid = Some(kid.to_owned());
