@@ -91,11 +91,10 @@ impl Store for CachedStore {
             .inner
             .refresh(session_id, generation, now, grace, lifetime)
             .await;
-        if !matches!(
-            outcome,
-            Ok(RefreshOutcome::Rotated { .. } | RefreshOutcome::Grace { .. })
-        ) {
-            // Reuse revoked the session (and on error we cannot know it did not).
+        // Reuse revoked the session, and after an error we cannot know it did not. The other
+        // outcomes change nothing (rotation only extends a session), so a client replaying a
+        // dead token cannot keep emptying the cache.
+        if matches!(outcome, Ok(RefreshOutcome::Reused) | Err(_)) {
             self.invalidate();
         }
         outcome
