@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer or CI runs it on a fresh machine:
-#   formatting, clippy with warnings denied, and every test on SQLite and PostgreSQL.
+#   formatting, clippy with warnings denied, every test on SQLite and PostgreSQL, a short smoke
+#   run of the benchmark, and the browser tests of the tutorial's Nuxt app.
 #
 # PostgreSQL: set LATCHKEY_TEST_DATABASE_URL to run the PostgreSQL half; when it is unset and a
 # server answers on 127.0.0.1:5432 (trust auth, database `test`), that server is used. Each test
@@ -35,6 +36,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (SQLite${LATCHKEY_TEST_DATABASE_URL:+ and PostgreSQL})"
 cargo test --workspace --locked
+
+step "benchmark smoke: release build, every scenario for 1 s, no errors allowed"
+./scripts/bench-smoke.sh
 
 step "browser tests: the tutorial's Nuxt app in Chromium (scripts/e2e.sh)"
 ./scripts/e2e.sh
