@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Closes the connections, waiting for them to finish (SQLite then checkpoints its WAL, so
+    /// the next start does not have to replay it). Called once, at shutdown.
+    async fn close(&self) {}
+
     /// Finds or creates the user of `(provider, subject)`, linking by verified e-mail where
     /// allowed, and creates a session, all in one transaction.
     async fn sign_in(&self, sign_in: SignIn) -> Result<SignInOutcome, StoreError>;

@@ -55,7 +55,7 @@ fn a_bad_configuration_is_a_clear_error_not_a_panic() {
 }
 
 #[test]
-fn migrate_then_serve_answers_health_and_stops_on_sigterm() {
+fn migrate_works_and_serve_answers_health_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().display().to_string();
     let out = clean_command(&["migrate"])
@@ -69,8 +69,10 @@ fn migrate_then_serve_answers_health_and_stops_on_sigterm() {
     );
     assert!(dir.path().join("latchkey.db").exists());
 
+    // Serve on a fresh data dir, so that start-up writes (migrations, the key) happen in it.
+    let fresh = tempfile::tempdir().unwrap();
     let mut child = clean_command(&["serve"])
-        .env("LATCHKEY_DATA_DIR", &data)
+        .env("LATCHKEY_DATA_DIR", fresh.path())
         .env("LATCHKEY_LISTEN", "127.0.0.1:0")
         .env("LATCHKEY_LOG", "info")
         .env("NO_COLOR", "1")
@@ -99,7 +101,11 @@ fn migrate_then_serve_answers_health_and_stops_on_sigterm() {
         .expect("serving log line");
     let body = http_get(&addr, "/healthz");
     assert!(body.contains(r#"{"status":"ok"}"#), "{body}");
-    assert!(dir.path().join("keys/ed25519.pem").exists());
+    assert!(fresh.path().join("keys/ed25519.pem").exists());
+    assert!(
+        fresh.path().join("latchkey.db-wal").exists(),
+        "WAL mode, written to"
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -108,6 +114,8 @@ fn migrate_then_serve_answers_health_and_stops_on_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    // The connections were closed: SQLite checkpointed and removed its write-ahead log.
+    assert!(!fresh.path().join("latchkey.db-wal").exists());
 }
 
 /// A minimal HTTP/1.1 GET, to keep this test free of an async runtime.

@@ -74,6 +74,10 @@ impl Store for CachedStore {
         self.inner.ping().await
     }
 
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+
     async fn sign_in(&self, sign_in: SignIn) -> Result<SignInOutcome, StoreError> {
         // Creates users and sessions; never ends one or changes a cached user's fields.
         self.inner.sign_in(sign_in).await

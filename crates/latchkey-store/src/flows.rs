@@ -388,6 +388,10 @@ macro_rules! impl_store {
 
             #[async_trait::async_trait]
             impl Store for $store {
+                async fn close(&self) {
+                    <$store>::close(self).await;
+                }
+
                 async fn ping(&self) -> Result<(), StoreError> {
                     crate::flows::ping(self).await
                 }
