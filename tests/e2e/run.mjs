@@ -8,6 +8,13 @@
 // database, access tokens of E2E_ACCESS_SECONDS) and `nuxt start`, runs the scenarios, and stops
 // the servers by process group. Logs, the network log and screenshots go to target/e2e/.
 //
+// The app is server-rendered (universal mode, as the tutorial's): on a full page load the auth
+// module's user fetch, the page's own fetch and any token refresh run on the Nuxt server, which
+// forwards the browser's cookies to latchkey and writes new tokens back with Set-Cookie. The
+// browser never sees those requests, so `nuxt start` is run with nuxt-server-requests.cjs
+// preloaded, which logs the Nuxt server's own requests to target/e2e/nuxt-server-requests.log;
+// the scenarios look for latchkey calls in both logs (apiLog()).
+//
 // Environment:
 //   LATCHKEY_BIN        latchkey binary (default target/debug/latchkey)
 //   CHROMIUM            browser (default /usr/bin/chromium)
@@ -15,7 +22,7 @@
 //   E2E_REFRESH_REUSE_GRACE  latchkey's grace window for reused refresh tokens (default 10s)
 //   E2E_HEADED=1        show the browser (needs a display)
 
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +40,7 @@ const ACCESS_SECONDS = Number(process.env.E2E_ACCESS_SECONDS || 4)
 const CLIENT_ID = 'latchkey-e2e-client'
 const CLIENT_SECRET = 'latchkey-e2e-secret'
 const STEP_TIMEOUT = 15000
+const SERVER_REQUEST_LOG = join(OUT, 'nuxt-server-requests.log')
 
 const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -47,7 +55,7 @@ function assert (cond, message) {
 
 mkdirSync(OUT, { recursive: true })
 for (const f of ['idp.log', 'latchkey.log', 'nuxt.log', 'nuxt-build.log', 'network.log', 'browser-console.log',
-  'protected.png']) {
+  'nuxt-server-requests.log', 'protected.png']) {
   rmSync(join(OUT, f), { force: true })
 }
 const workDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'))
@@ -132,9 +140,19 @@ async function startStack () {
     log: join(OUT, 'latchkey.log')
   })
 
+  // Observe (only) the requests the Nuxt server makes while rendering: see the top of this file.
+  const preload = join(dirname(fileURLToPath(import.meta.url)), 'nuxt-server-requests.cjs')
   const webServer = startServer('nuxt', process.execPath,
     [nuxtBin, 'start', '--hostname', '127.0.0.1', '--port', String(webPort)],
-    { env: nuxtEnv, cwd: WEB, log: join(OUT, 'nuxt.log') })
+    {
+      env: {
+        ...nuxtEnv,
+        NODE_OPTIONS: `${nuxtEnv.NODE_OPTIONS || ''} --require ${JSON.stringify(preload)}`.trim(),
+        E2E_SERVER_REQUEST_LOG: SERVER_REQUEST_LOG
+      },
+      cwd: WEB,
+      log: join(OUT, 'nuxt.log')
+    })
 
   await waitUntilAnswers(idpServer, `${idp}/.well-known/openid-configuration`)
   await waitUntilAnswers(apiServer, `${api}/healthz`)
@@ -167,10 +185,67 @@ function recordNetwork (page) {
   page.on('pageerror', (err) => appendFileSync(join(OUT, 'browser-console.log'), `[pageerror] ${err.message}\n`))
 }
 
+/**
+ * Every request to any server seen so far, from the browser's network log (where: 'browser')
+ * and from the Nuxt server's own requests during server-side rendering (where: 'nuxt server').
+ */
+function apiLog () {
+  const fromServer = existsSync(SERVER_REQUEST_LOG)
+    ? readFileSync(SERVER_REQUEST_LOG, 'utf8').split('\n').filter(Boolean).map((line) => ({ ...JSON.parse(line), where: 'nuxt server' }))
+    : []
+  return [...network.map((e) => ({ ...e, where: 'browser' })), ...fromServer]
+}
+
 const isRefresh = (e, api) => e.method === 'POST' && e.url === `${api}/social-login/google/` &&
   /(^|&)grant_type=refresh_token(&|$)/.test(e.body)
 const isExchange = (e, api) => e.method === 'POST' && e.url === `${api}/social-login/google/` &&
   /(^|&)code=/.test(e.body)
+
+/** Both token cookies hold a token, SameSite=Lax, not Secure (development build), path /. */
+function assertTokenCookieAttributes (cookies) {
+  for (const name of ['auth._token.google', 'auth._refresh_token.google']) {
+    const c = cookies[name]
+    assert(holdsValue(c), `cookie ${name} missing (cookies: ${Object.keys(cookies).join(', ')})`)
+    assert(c.sameSite === 'Lax', `${name} SameSite=${c.sameSite}, expected Lax`)
+    assert(c.secure === false, `${name} is Secure in development`)
+    assert(c.path === '/', `${name} path ${c.path}`)
+  }
+}
+
+/** The payload of a JWT (no signature check: the tests only compare claims). */
+function jwtPayload (jwt) {
+  const part = String(jwt).replace(/^Bearer\s+/, '').split('.')[1]
+  assert(part, `not a JWT: ${String(jwt).slice(0, 20)}…`)
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+}
+
+/** The tokens the browser holds now, whole and decoded. */
+async function tokenCookies (context) {
+  const cookies = await cookieMap(context)
+  const access = decodeURIComponent(cookies['auth._token.google']?.value || '')
+  const refresh = decodeURIComponent(cookies['auth._refresh_token.google']?.value || '')
+  assert(access.startsWith('Bearer ey') && refresh.startsWith('ey'),
+    `the browser holds no tokens (auth._token.google ${JSON.stringify(access.slice(0, 12))}, ` +
+      `auth._refresh_token.google ${JSON.stringify(refresh.slice(0, 12))})`)
+  return { access, refresh, accessClaims: jwtPayload(access), refreshClaims: jwtPayload(refresh) }
+}
+
+/**
+ * A refresh really happened between `before` and `after` (tokenCookies() results): both token
+ * cookies hold new tokens of the same session, the access token expiring later and the refresh
+ * token of a later generation.
+ */
+function assertRotated (before, after) {
+  assert(after.access !== before.access, 'auth._token.google still holds the access token from before')
+  assert(after.refresh !== before.refresh, 'auth._refresh_token.google still holds the refresh token from before')
+  assert(after.accessClaims.exp > before.accessClaims.exp,
+    `new access token exp ${after.accessClaims.exp} is not later than the old ${before.accessClaims.exp}`)
+  assert(after.refreshClaims.gen > before.refreshClaims.gen,
+    `new refresh token gen ${after.refreshClaims.gen} is not higher than the old ${before.refreshClaims.gen}`)
+  assert(after.refreshClaims.sid === before.refreshClaims.sid, 'the refresh token belongs to another session')
+}
+
+const describeCalls = (calls) => calls.map((e) => `${e.status} (${e.where})`).join(', ')
 
 async function cookieMap (context) {
   return Object.fromEntries((await context.cookies()).map((c) => [c.name, c]))
@@ -290,8 +365,9 @@ async function main () {
     if (new URL(page.url()).pathname !== '/protected') await page.goto(`${web}/protected`)
     const email = await shownEmail(page)
     assert(email === ann.email, `/protected shows ${JSON.stringify(email)}, expected ${ann.email}`)
-    const userGet = network.find((e) => e.at >= mark && e.method === 'GET' && e.url === `${api}/auth/user/` && e.status === 200)
-    assert(userGet, 'no GET /auth/user/ answered 200 in the network log')
+    // After the exchange the module reloads the page: the user fetch runs on the Nuxt server.
+    const userGet = apiLog().find((e) => e.at >= mark && e.method === 'GET' && e.url === `${api}/auth/user/` && e.status === 200)
+    assert(userGet, 'no GET /auth/user/ answered 200 in the network log or the Nuxt server\'s requests')
     const exp = Number((await cookieMap(context))['auth._token_expiration.google']?.value)
     const status = (await page.locator('[data-testid=token-status]').textContent()).trim()
     if (exp - Date.now() > 1500) {
@@ -304,13 +380,7 @@ async function main () {
 
   await scenario('3. token cookies are SameSite=Lax, not Secure; localStorage holds no token', async () => {
     const cookies = await cookieMap(context)
-    for (const name of ['auth._token.google', 'auth._refresh_token.google']) {
-      const c = cookies[name]
-      assert(holdsValue(c), `cookie ${name} missing (cookies: ${Object.keys(cookies).join(', ')})`)
-      assert(c.sameSite === 'Lax', `${name} SameSite=${c.sameSite}, expected Lax`)
-      assert(c.secure === false, `${name} is Secure in development`)
-      assert(c.path === '/', `${name} path ${c.path}`)
-    }
+    assertTokenCookieAttributes(cookies)
     assert(decodeURIComponent(cookies['auth._token.google'].value).startsWith('Bearer ey'),
       'auth._token.google does not hold "Bearer <JWT>"')
     const storage = await page.evaluate(() => Object.entries(window.localStorage))
@@ -322,14 +392,24 @@ async function main () {
 
   await scenario('4. after the access lifetime a reload still shows the user, via a refresh answered 200', async () => {
     await waitPastAccessExpiry(context)
+    const before = await tokenCookies(context)
     const mark = Date.now()
     await page.reload()
     const email = await shownEmail(page)
     assert(email === ann.email, `after reload /protected shows ${JSON.stringify(email)}`)
-    const refreshes = network.filter((e) => e.at >= mark && isRefresh(e, api))
-    assert(refreshes.length >= 1, 'no refresh POST (grant_type=refresh_token) to latchkey in the network log')
-    assert(refreshes.every((e) => e.status === 200), `refresh answered ${refreshes.map((e) => e.status).join(', ')}`)
-    log(`scenario 4: ${refreshes.length} refresh POST(s), all 200`)
+    // The refresh may run in the browser or, rendering the page, on the Nuxt server.
+    const refreshes = apiLog().filter((e) => e.at >= mark && isRefresh(e, api))
+    assert(refreshes.length >= 1,
+      'no refresh POST (grant_type=refresh_token) to latchkey in the network log or the Nuxt server\'s requests')
+    assert(refreshes.every((e) => e.status === 200), `refresh answered ${describeCalls(refreshes)}`)
+    const fromServer = refreshes.filter((e) => e.where === 'nuxt server')
+    assert(fromServer.every((e) => e.authCookiesForwarded),
+      'the Nuxt server refreshed without the browser\'s auth cookies in its request')
+    // ...and the browser now holds the new tokens (from Set-Cookie, when the server refreshed),
+    // in cookies with the same attributes as those the browser wrote at sign-in (scenario 3).
+    assertRotated(before, await tokenCookies(context))
+    assertTokenCookieAttributes(await cookieMap(context))
+    log(`scenario 4: ${refreshes.length} refresh POST(s), answered ${describeCalls(refreshes)}`)
   }, { needs: ['signedIn'] })
 
   await scenario('5. five concurrent calls with an expired token all succeed; still signed in', async () => {
@@ -350,13 +430,17 @@ async function main () {
     await page.locator('[data-testid=header-user]').waitFor({ state: 'visible' })
     // The refresh token kept after the burst must still work: once more past the lifetime.
     await waitPastAccessExpiry(context)
+    const before = await tokenCookies(context)
     const mark2 = Date.now()
     await page.reload()
     const email = await shownEmail(page)
     assert(email === ann.email, `after the burst and another expiry /protected shows ${JSON.stringify(email)}`)
-    const later = network.filter((e) => e.at >= mark2 && isRefresh(e, api))
+    // A reload: the refresh may run on the Nuxt server (see scenario 4).
+    const later = apiLog().filter((e) => e.at >= mark2 && isRefresh(e, api))
     assert(later.length >= 1 && later.every((e) => e.status === 200),
-      `the refresh after the burst answered ${later.map((e) => e.status).join(', ') || 'nothing'}`)
+      `the refresh after the burst answered ${describeCalls(later) || 'nothing'}`)
+    assertRotated(before, await tokenCookies(context))
+    log(`scenario 5: the refresh after the burst answered ${describeCalls(later)}`)
   }, { needs: ['signedIn'] })
 
   await scenario('6. logout clears the cookies, revokes the session; /protected sends to sign-in again', async () => {

@@ -1,6 +1,12 @@
 // The tutorial's front end ("How to Build Google Social Login in Django Rest Framework and Nuxt
 // Auth and Refresh its JWT token"), pointed at latchkey instead of Django.
 //
+// A universal (server-rendered) app, Nuxt's default, as the tutorial's: the sign-in redirect and
+// the code exchange happen in the browser, but on every full page load the user fetch, the
+// pages' own API calls and any token refresh run on the Nuxt server (`nuxt start`), which
+// forwards the browser's auth cookies to latchkey and writes new tokens back with Set-Cookie.
+// Calls made after the page has loaded (buttons, client-side navigation) come from the browser.
+//
 // Everything below is read when `nuxt build` runs: the auth module bakes its options into the
 // bundle. Set the variables for the build (and the same ones for `nuxt start`):
 //
@@ -20,10 +26,6 @@ const API_SERVER_URL = (process.env.API_SERVER_URL || 'http://localhost:8000/').
 const GOOGLE_AUTH_URL = process.env.GOOGLE_AUTH_URL || 'https://accounts.google.com/o/oauth2/auth'
 
 export default {
-  // A single-page app: every auth call (code exchange, refresh, user fetch) is made by the
-  // browser, straight to latchkey, as when the tutorial's front end is hosted statically.
-  ssr: false,
-
   buildDir: process.env.NUXT_BUILD_DIR || '.nuxt',
   generate: { dir: process.env.NUXT_DIST_DIR || 'dist' },
 
