@@ -239,6 +239,15 @@ pub(crate) async fn refresh<B: Pools>(
     // state, and a refresh storm keeps no reader open that would starve WAL checkpoints (which
     // then grow the WAL and slow every lookup in it). On PostgreSQL it is any pool connection.
     let mut conn = db.writer().acquire().await.map_err(unavailable)?;
+    let expires_at = now.saturating_add(lifetime);
+    // The common case, one statement; anything else is read and decided below.
+    if let Some((user, session)) = conn
+        .rotate_current(session_id, generation, now, expires_at)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(RefreshOutcome::Rotated { user, session });
+    }
     for _ in 0..REFRESH_ATTEMPTS {
         // Read, decide, then write only if the session is still as we read it
         // (compare-and-set on `generation`); if not, another refresh won: read again.
@@ -254,7 +263,6 @@ pub(crate) async fn refresh<B: Pools>(
         }
         match decide_refresh(&session, generation, now, grace) {
             RefreshDecision::Rotate => {
-                let expires_at = now.saturating_add(lifetime);
                 let rotated = conn
                     .rotate_session(session_id, session.generation, now, expires_at)
                     .await

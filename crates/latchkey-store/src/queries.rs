@@ -110,6 +110,19 @@ pub(crate) trait Queries: Send {
         expires_at: UnixTime,
     ) -> impl Future<Output = Res<Option<Session>>> + Send;
 
+    /// The common case of a refresh in one statement: moves the session from `generation` to the
+    /// next one if `generation` is current, the session is neither revoked nor expired at `now`
+    /// and its user is active — exactly when `decide_refresh` would say `Rotate` — and returns
+    /// the user with the rotated session. `None` in every other case (the caller then reads and
+    /// decides).
+    fn rotate_current(
+        &mut self,
+        session_id: &str,
+        generation: i64,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Res<Option<(User, Session)>>> + Send;
+
     /// Revokes the session if it is still at `generation` and not revoked. `false` when someone
     /// else changed it first.
     fn revoke_session_at(
@@ -359,6 +372,43 @@ macro_rules! impl_queries {
                 .fetch_optional(self)
                 .await?;
                 Ok(row.map(Session::from))
+            }
+
+            async fn rotate_current(
+                &mut self,
+                session_id: &str,
+                generation: i64,
+                now: UnixTime,
+                expires_at: UnixTime,
+            ) -> Res<Option<(User, Session)>> {
+                // Scalar subqueries in RETURNING (SQLite allows no join there): each is a
+                // primary-key lookup of the one user row.
+                let row: Option<UserSessionRow> = sqlx::query_as(concat!(
+                    "UPDATE sessions SET generation = generation + 1, rotated_at = $3, \
+                     last_used_at = $3, expires_at = $4 \
+                     WHERE id = $1 AND generation = $2 AND revoked_at IS NULL \
+                     AND expires_at > $3 AND EXISTS (SELECT 1 FROM users \
+                       WHERE users.id = sessions.user_id AND users.is_active) \
+                     RETURNING ",
+                    session_columns!(),
+                    ", user_id AS u_id, \
+                     (SELECT username FROM users WHERE users.id = sessions.user_id) AS u_username, \
+                     (SELECT email FROM users WHERE users.id = sessions.user_id) AS u_email, \
+                     (SELECT first_name FROM users WHERE users.id = sessions.user_id) \
+                       AS u_first_name, \
+                     (SELECT last_name FROM users WHERE users.id = sessions.user_id) \
+                       AS u_last_name, \
+                     (SELECT picture FROM users WHERE users.id = sessions.user_id) AS u_picture, \
+                     (SELECT is_active FROM users WHERE users.id = sessions.user_id) \
+                       AS u_is_active"
+                ))
+                .bind(session_id)
+                .bind(generation)
+                .bind(now)
+                .bind(expires_at)
+                .fetch_optional(self)
+                .await?;
+                Ok(row.map(|row| (row.user.into(), row.session.into())))
             }
 
             async fn revoke_session_at(
