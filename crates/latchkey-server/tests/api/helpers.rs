@@ -28,6 +28,8 @@ pub(crate) struct TestApp {
     pub(crate) http: reqwest::Client,
     pub(crate) state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The PostgreSQL schema this test runs in, dropped with the app.
+    pg_schema: Option<String>,
     _data: TempDir,
 }
 
@@ -35,6 +37,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(schema) = self.pg_schema.take() {
+            drop_schema(schema);
         }
     }
 }
@@ -83,7 +88,7 @@ impl TestApp {
         .unwrap();
 
         let data = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite://{}/latchkey.db", data.path().display());
+        let (database_url, pg_schema) = database(&data).await;
         let data_dir = data.path().display().to_string();
         let discovery = idp.discovery_url();
         let mut vars: Vec<(String, String)> = vec![
@@ -130,6 +135,7 @@ impl TestApp {
             http,
             state,
             shutdown: Some(tx),
+            pg_schema,
             _data: data,
         }
     }
@@ -256,6 +262,54 @@ impl TestApp {
 
     pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
+    }
+}
+
+/// The database URL for one test: a SQLite file in `data`, or, for the PostgreSQL build of the
+/// suite, a fresh schema on `LATCHKEY_TEST_DATABASE_URL` (falling back to SQLite, with a note,
+/// when that is unset).
+async fn database(data: &TempDir) -> (String, Option<String>) {
+    if crate::ON_POSTGRES {
+        if let Ok(base) = std::env::var("LATCHKEY_TEST_DATABASE_URL") {
+            let schema = format!("latchkey_api_{}", uuid::Uuid::new_v4().simple());
+            let pool = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let separator = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+            return (url, Some(schema));
+        }
+        eprintln!("LATCHKEY_TEST_DATABASE_URL is not set: this PostgreSQL test runs on SQLite");
+    }
+    let url = format!("sqlite://{}/latchkey.db", data.path().display());
+    (url, None)
+}
+
+/// Drops a test's schema, from a thread of its own (`Drop` cannot await).
+fn drop_schema(schema: String) {
+    let Ok(base) = std::env::var("LATCHKEY_TEST_DATABASE_URL") else {
+        return;
+    };
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pool = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        });
+    })
+    .join();
+    if dropped.is_err() {
+        eprintln!("could not drop the test schema");
     }
 }
 

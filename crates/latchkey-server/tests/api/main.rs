@@ -4,6 +4,10 @@
 // Test helpers are not `#[test]` functions, so clippy's test allowances do not reach them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// This build of the suite runs on SQLite; `tests/api_postgres` builds the same modules for
+/// PostgreSQL.
+const ON_POSTGRES: bool = false;
+
 mod helpers;
 
 mod cors;
