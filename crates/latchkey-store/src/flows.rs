@@ -263,11 +263,13 @@ pub(crate) async fn refresh<B: Pools>(
         }
         match decide_refresh(&session, generation, now, grace) {
             RefreshDecision::Rotate => {
+                // The same compare-and-set as the fast path above; `None` means another
+                // refresh changed the session since we read it: read again.
                 let rotated = conn
-                    .rotate_session(session_id, session.generation, now, expires_at)
+                    .rotate_current(session_id, session.generation, now, expires_at)
                     .await
                     .map_err(unavailable)?;
-                if let Some(session) = rotated {
+                if let Some((user, session)) = rotated {
                     return Ok(RefreshOutcome::Rotated { user, session });
                 }
             }

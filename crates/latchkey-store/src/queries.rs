@@ -100,16 +100,6 @@ pub(crate) trait Queries: Send {
         session_id: &str,
     ) -> impl Future<Output = Res<Option<(User, Session)>>> + Send;
 
-    /// Moves the session from `generation` to the next one, if it is still at `generation` and
-    /// not revoked (compare-and-set). `None` when someone else changed it first.
-    fn rotate_session(
-        &mut self,
-        session_id: &str,
-        generation: i64,
-        now: UnixTime,
-        expires_at: UnixTime,
-    ) -> impl Future<Output = Res<Option<Session>>> + Send;
-
     /// The common case of a refresh in one statement: moves the session from `generation` to the
     /// next one if `generation` is current, the session is neither revoked nor expired at `now`
     /// and its user is active — exactly when `decide_refresh` would say `Rotate` — and returns
@@ -350,28 +340,6 @@ macro_rules! impl_queries {
                 .fetch_optional(self)
                 .await?;
                 Ok(row.map(|row| (row.user.into(), row.session.into())))
-            }
-
-            async fn rotate_session(
-                &mut self,
-                session_id: &str,
-                generation: i64,
-                now: UnixTime,
-                expires_at: UnixTime,
-            ) -> Res<Option<Session>> {
-                let row: Option<SessionRow> = sqlx::query_as(concat!(
-                    "UPDATE sessions SET generation = generation + 1, rotated_at = $3, \
-                     last_used_at = $3, expires_at = $4 \
-                     WHERE id = $1 AND generation = $2 AND revoked_at IS NULL RETURNING ",
-                    session_columns!()
-                ))
-                .bind(session_id)
-                .bind(generation)
-                .bind(now)
-                .bind(expires_at)
-                .fetch_optional(self)
-                .await?;
-                Ok(row.map(Session::from))
             }
 
             async fn rotate_current(
