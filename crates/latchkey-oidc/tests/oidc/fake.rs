@@ -179,4 +179,12 @@ impl Fake {
     pub(crate) fn provider(&self) -> OidcProvider {
         provider(self.settings(), self.clock.clone())
     }
+
+    /// A sign-in with a fresh provider that must fail: its error.
+    pub(crate) async fn exchange_error(&self) -> latchkey_oidc::ProviderError {
+        self.provider()
+            .exchange_code("c", crate::helpers::REDIRECT, None)
+            .await
+            .unwrap_err()
+    }
 }

@@ -72,11 +72,7 @@ async fn an_html_answer_is_a_bad_response() {
     );
     script.token_content_type = "text/html";
     let fake = Fake::start(script).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert!(
         matches!(&error, ProviderError::BadResponse { reason, .. } if reason.contains("HTML")),
         "{error:?}"
@@ -90,11 +86,7 @@ async fn a_success_without_id_token_is_a_bad_response() {
         json!({}),
     ))
     .await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert!(
         matches!(error, ProviderError::BadResponse { .. }),
         "{error:?}"
@@ -105,11 +97,7 @@ async fn a_success_without_id_token_is_a_bad_response() {
 async fn a_huge_answer_is_a_bad_response() {
     let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
     let fake = Fake::start(Script::json(body, json!({}))).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert!(
         matches!(&error, ProviderError::BadResponse { reason, .. } if reason.contains("larger")),
         "{error:?}"
@@ -121,11 +109,7 @@ async fn a_server_error_is_unreachable_and_a_4xx_without_json_is_a_rejection() {
     let mut script = Script::json("oops".into(), json!({}));
     script.token_status = StatusCode::BAD_GATEWAY;
     let fake = Fake::start(script.clone()).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert!(
         matches!(error, ProviderError::Unreachable { .. }),
         "{error:?}"
@@ -133,11 +117,7 @@ async fn a_server_error_is_unreachable_and_a_4xx_without_json_is_a_rejection() {
 
     script.token_status = StatusCode::BAD_REQUEST;
     let fake = Fake::start(script).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert_eq!(
         error,
         ProviderError::CodeRejected {
@@ -157,11 +137,7 @@ async fn a_token_signed_by_another_key_is_invalid() {
         published.jwks(),
     ))
     .await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert_invalid(&error, "signature");
 }
 
@@ -170,22 +146,12 @@ async fn a_token_for_another_audience_is_invalid() {
     let key = TestKey::generate("k1");
     let mut claims = google_claims();
     claims["aud"] = json!("someone-else.apps.googleusercontent.com");
-    let error = fake_signing(&key, &claims)
-        .await
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake_signing(&key, &claims).await.exchange_error().await;
     assert_invalid(&error, "audience");
 
     claims["aud"] = json!(["someone-else", crate::helpers::CLIENT_ID]);
     claims["azp"] = json!("someone-else");
-    let error = fake_signing(&key, &claims)
-        .await
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake_signing(&key, &claims).await.exchange_error().await;
     assert_invalid(&error, "azp");
 }
 
@@ -194,12 +160,7 @@ async fn a_token_from_another_issuer_is_invalid() {
     let key = TestKey::generate("k1");
     let mut claims = google_claims();
     claims["iss"] = json!("https://accounts.evil.example");
-    let error = fake_signing(&key, &claims)
-        .await
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake_signing(&key, &claims).await.exchange_error().await;
     assert_invalid(&error, "issuer");
 
     claims["iss"] = json!("accounts.google.com");
@@ -221,11 +182,7 @@ async fn an_unsigned_alg_none_token_is_refused() {
         key.jwks(),
     ))
     .await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert_invalid(&error, "none");
 }
 
@@ -240,11 +197,7 @@ async fn an_hmac_token_keyed_with_the_public_key_is_refused() {
     )
     .unwrap();
     let fake = Fake::start(Script::json(token_answer(&forged), key.jwks())).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert_invalid(&error, "HS256");
 }
 
@@ -252,11 +205,7 @@ async fn an_hmac_token_keyed_with_the_public_key_is_refused() {
 async fn garbage_instead_of_an_id_token_is_invalid() {
     for garbage in ["", "abc", "a.b.c", "....", "\u{0}"] {
         let fake = Fake::start(Script::json(token_answer(garbage), json!({"keys": []}))).await;
-        let error = fake
-            .provider()
-            .exchange_code("c", REDIRECT, None)
-            .await
-            .unwrap_err();
+        let error = fake.exchange_error().await;
         assert!(
             matches!(
                 error,
@@ -293,11 +242,7 @@ async fn userinfo_completes_a_terse_id_token_for_the_same_subject_only() {
 
     script.userinfo["sub"] = json!("43");
     let fake = Fake::start(script).await;
-    let error = fake
-        .provider()
-        .exchange_code("c", REDIRECT, None)
-        .await
-        .unwrap_err();
+    let error = fake.exchange_error().await;
     assert!(
         matches!(error, ProviderError::BadResponse { .. }),
         "{error:?}"
