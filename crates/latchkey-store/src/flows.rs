@@ -12,6 +12,7 @@ use sqlx::{Pool, Transaction};
 
 use crate::error::{is_unique_violation, unavailable, EMAIL_KEY, IDENTITY_KEY, USERNAME_KEY};
 use crate::queries::{Queries, USERNAME_BATCH};
+use crate::rotation::{Rotation, RotationQueue};
 
 /// How often a sign-in that lost a race on a unique rule (two first sign-ins of the same person,
 /// or of two people with the same username base) is tried again from the start.
@@ -38,6 +39,9 @@ pub(crate) trait Pools: Send + Sync {
 
     /// For single statements that write.
     fn writer(&self) -> &Pool<Self::Db>;
+
+    /// Where the common refresh's rotation is applied, batched with others (on the writer pool).
+    fn rotations(&self) -> &RotationQueue;
 
     /// A transaction that is going to write (SQLite: `BEGIN IMMEDIATE`, so that it never has to
     /// upgrade a read lock and cannot deadlock with another writer).
@@ -234,20 +238,23 @@ pub(crate) async fn refresh<B: Pools>(
     grace: i64,
     lifetime: i64,
 ) -> Result<RefreshOutcome, StoreError> {
-    // One connection from the writer pool for the read and the write. On SQLite that is the
+    let expires_at = now.saturating_add(lifetime);
+    // The common case: one compare-and-set, applied together with the other refreshes waiting
+    // at the moment (`rotation.rs`). Anything else is read and decided below.
+    let rotation = Rotation {
+        session_id: session_id.to_owned(),
+        generation,
+        now,
+        expires_at,
+    };
+    if let Some((user, session)) = db.rotations().rotate(rotation).await? {
+        return Ok(RefreshOutcome::Rotated { user, session });
+    }
+    // One connection from the writer pool for the reads and the write. On SQLite that is the
     // single writer: a refresh is its own writes' only reader, so the read sees the latest
     // state, and a refresh storm keeps no reader open that would starve WAL checkpoints (which
     // then grow the WAL and slow every lookup in it). On PostgreSQL it is any pool connection.
     let mut conn = db.writer().acquire().await.map_err(unavailable)?;
-    let expires_at = now.saturating_add(lifetime);
-    // The common case, one statement; anything else is read and decided below.
-    if let Some((user, session)) = conn
-        .rotate_current(session_id, generation, now, expires_at)
-        .await
-        .map_err(unavailable)?
-    {
-        return Ok(RefreshOutcome::Rotated { user, session });
-    }
     for _ in 0..REFRESH_ATTEMPTS {
         // Read, decide, then write only if the session is still as we read it
         // (compare-and-set on `generation`); if not, another refresh won: read again.

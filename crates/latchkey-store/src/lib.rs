@@ -24,6 +24,7 @@ mod error;
 mod flows;
 mod postgres;
 mod queries;
+mod rotation;
 mod rows;
 mod sqlite;
 

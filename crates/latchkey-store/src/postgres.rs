@@ -12,6 +12,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::error::unavailable;
 use crate::flows::{impl_store, Pools};
+use crate::rotation::RotationQueue;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -24,6 +25,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    rotations: RotationQueue,
 }
 
 // By hand: the connection options hold the password.
@@ -47,7 +49,10 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        Ok(Self { pool })
+        Ok(Self {
+            rotations: RotationQueue::start(pool.clone()),
+            pool,
+        })
     }
 
     /// Brings the schema up to date (`migrations/postgres`). Safe to run on every start-up and
@@ -71,6 +76,10 @@ impl Pools for PostgresStore {
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn rotations(&self) -> &RotationQueue {
+        &self.rotations
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

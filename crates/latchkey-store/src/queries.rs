@@ -7,8 +7,11 @@
 //! written once against this trait.
 
 use std::future::Future;
+use std::sync::OnceLock;
 
 use latchkey_core::{NewSession, NewUser, RevokeScope, Session, UnixTime, User, UserId, UserPatch};
+
+use crate::rotation::Rotation;
 
 /// How many username candidates (`ann`, `ann2`, …) one query checks. Must match
 /// [`TAKEN_USERNAMES`].
@@ -18,6 +21,60 @@ pub(crate) const USERNAME_BATCH: usize = 16;
 /// `lower(username)` so that it is answered from the unique index.
 const TAKEN_USERNAMES: &str = "SELECT lower(username) FROM users WHERE lower(username) IN \
      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// Most rotations [`Queries::rotate_batch`] applies in one statement.
+pub(crate) const ROTATION_BATCH: usize = 64;
+
+/// What [`Queries::rotate_batch`] returns for each session: the rotated session's columns, then
+/// its user's. Scalar subqueries, because SQLite allows no join in `RETURNING`; each is a
+/// primary-key lookup of the one user row.
+macro_rules! rotated_columns {
+    () => {
+        concat!(
+            session_columns!(),
+            ", user_id AS u_id, \
+             (SELECT username FROM users WHERE users.id = sessions.user_id) AS u_username, \
+             (SELECT email FROM users WHERE users.id = sessions.user_id) AS u_email, \
+             (SELECT first_name FROM users WHERE users.id = sessions.user_id) AS u_first_name, \
+             (SELECT last_name FROM users WHERE users.id = sessions.user_id) AS u_last_name, \
+             (SELECT picture FROM users WHERE users.id = sessions.user_id) AS u_picture, \
+             (SELECT is_active FROM users WHERE users.id = sessions.user_id) AS u_is_active"
+        )
+    };
+}
+
+/// The statement of [`Queries::rotate_batch`] for `n` sessions (1 ≤ `n` ≤ [`ROTATION_BATCH`]):
+/// the same compare-and-set as [`Queries::rotate_current`], joined with a list of
+/// `(session, generation, now, new expiry)`, four parameters per session. Built once per size;
+/// each size is prepared once per connection.
+fn rotate_batch_sql(n: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let sizes = SQL.get_or_init(|| {
+        (1..=ROTATION_BATCH)
+            .map(|n| {
+                let rows: Vec<String> = (0..n)
+                    .map(|i| {
+                        let p = 4 * i;
+                        format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
+                    })
+                    .collect();
+                format!(
+                    "WITH r(r_id, r_generation, r_now, r_expires_at) AS (VALUES {}) \
+                     UPDATE sessions SET generation = generation + 1, rotated_at = r.r_now, \
+                     last_used_at = r.r_now, expires_at = r.r_expires_at FROM r \
+                     WHERE sessions.id = r.r_id AND sessions.generation = r.r_generation \
+                     AND sessions.revoked_at IS NULL AND sessions.expires_at > r.r_now \
+                     AND EXISTS (SELECT 1 FROM users \
+                       WHERE users.id = sessions.user_id AND users.is_active) \
+                     RETURNING {}",
+                    rows.join(", "),
+                    rotated_columns!()
+                )
+            })
+            .collect()
+    });
+    &sizes[n - 1]
+}
 
 type Res<T> = Result<T, sqlx::Error>;
 
@@ -112,6 +169,14 @@ pub(crate) trait Queries: Send {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> impl Future<Output = Res<Option<(User, Session)>>> + Send;
+
+    /// [`Queries::rotate_current`] for up to [`ROTATION_BATCH`] sessions in one statement (all
+    /// different). Returns the rotated ones, in no particular order; a session not among them
+    /// was not changed.
+    fn rotate_batch(
+        &mut self,
+        batch: &[&Rotation],
+    ) -> impl Future<Output = Res<Vec<(User, Session)>>> + Send;
 
     /// Revokes the session if it is still at `generation` and not revoked. `false` when someone
     /// else changed it first.
@@ -349,8 +414,6 @@ macro_rules! impl_queries {
                 now: UnixTime,
                 expires_at: UnixTime,
             ) -> Res<Option<(User, Session)>> {
-                // Scalar subqueries in RETURNING (SQLite allows no join there): each is a
-                // primary-key lookup of the one user row.
                 let row: Option<UserSessionRow> = sqlx::query_as(concat!(
                     "UPDATE sessions SET generation = generation + 1, rotated_at = $3, \
                      last_used_at = $3, expires_at = $4 \
@@ -358,17 +421,7 @@ macro_rules! impl_queries {
                      AND expires_at > $3 AND EXISTS (SELECT 1 FROM users \
                        WHERE users.id = sessions.user_id AND users.is_active) \
                      RETURNING ",
-                    session_columns!(),
-                    ", user_id AS u_id, \
-                     (SELECT username FROM users WHERE users.id = sessions.user_id) AS u_username, \
-                     (SELECT email FROM users WHERE users.id = sessions.user_id) AS u_email, \
-                     (SELECT first_name FROM users WHERE users.id = sessions.user_id) \
-                       AS u_first_name, \
-                     (SELECT last_name FROM users WHERE users.id = sessions.user_id) \
-                       AS u_last_name, \
-                     (SELECT picture FROM users WHERE users.id = sessions.user_id) AS u_picture, \
-                     (SELECT is_active FROM users WHERE users.id = sessions.user_id) \
-                       AS u_is_active"
+                    rotated_columns!()
                 ))
                 .bind(session_id)
                 .bind(generation)
@@ -377,6 +430,22 @@ macro_rules! impl_queries {
                 .fetch_optional(self)
                 .await?;
                 Ok(row.map(|row| (row.user.into(), row.session.into())))
+            }
+
+            async fn rotate_batch(&mut self, batch: &[&Rotation]) -> Res<Vec<(User, Session)>> {
+                let mut query = sqlx::query_as::<_, UserSessionRow>(rotate_batch_sql(batch.len()));
+                for rotation in batch {
+                    query = query
+                        .bind(rotation.session_id.as_str())
+                        .bind(rotation.generation)
+                        .bind(rotation.now)
+                        .bind(rotation.expires_at);
+                }
+                let rows = query.fetch_all(self).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| (row.user.into(), row.session.into()))
+                    .collect())
             }
 
             async fn revoke_session_at(

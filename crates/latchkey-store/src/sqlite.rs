@@ -20,6 +20,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::error::unavailable;
 use crate::flows::{impl_store, Pools};
+use crate::rotation::RotationQueue;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -32,7 +33,8 @@ const READERS: u32 = 4;
 #[derive(Clone)]
 pub struct SqliteStore {
     reader: SqlitePool,
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    rotations: RotationQueue,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -66,6 +68,7 @@ impl SqliteStore {
                 .map_err(unavailable)?;
             return Ok(Self {
                 reader: pool.clone(),
+                rotations: RotationQueue::start(pool.clone()),
                 writer: pool,
             });
         }
@@ -85,7 +88,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            rotations: RotationQueue::start(writer.clone()),
+            writer,
+        })
     }
 
     /// Brings the schema up to date (`migrations/sqlite`). Safe to run on every start-up.
@@ -109,6 +116,10 @@ impl Pools for SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    fn rotations(&self) -> &RotationQueue {
+        &self.rotations
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {

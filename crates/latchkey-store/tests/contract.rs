@@ -6,6 +6,7 @@
 // an integration test is made of.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -169,6 +170,7 @@ contract!(
     refresh_follows_the_rotation_rule,
     refresh_refuses_expired_unknown_and_inactive,
     concurrent_refreshes_rotate_exactly_once,
+    many_sessions_refreshing_at_once_rotate_independently,
     concurrent_first_sign_ins_agree_on_one_user,
     user_and_session_checks_owner_and_liveness,
     updating_a_user_respects_username_uniqueness,
@@ -585,6 +587,74 @@ async fn concurrent_refreshes_rotate_exactly_once(db: &TestDb) {
         assert_eq!(now_current.generation, generation + 1);
         assert_eq!(now_current.revoked_at, None);
     }
+}
+
+/// Refreshes of many sessions at once (the store applies the common ones in batches): each
+/// session rotates exactly once whatever else is in flight, parallel refreshes with one token
+/// get the grace answer, and a revoked or unknown session in the crowd changes nothing else.
+async fn many_sessions_refreshing_at_once_rotate_independently(db: &TestDb) {
+    let store = &db.store;
+    let mut sessions = Vec::new();
+    for i in 0..24 {
+        let email = format!("person{i}@example.com");
+        sessions.push(new_user(&**store, &format!("g-{i}"), &email, T0).await.1);
+    }
+    let revoked = &sessions[0];
+    let user = store.session(&revoked.id).await.unwrap().unwrap().user_id;
+    store
+        .revoke_sessions(user, &revoked.id, RevokeScope::Local, "logout", T0)
+        .await
+        .unwrap();
+
+    let now = T0 + 60;
+    let mut tasks = Vec::new();
+    for session in &sessions {
+        for _ in 0..3 {
+            let store = Arc::clone(store);
+            let id = session.id.clone();
+            tasks.push(tokio::spawn(async move {
+                let outcome = store.refresh(&id, 1, now, GRACE, LIFETIME).await;
+                (id, outcome)
+            }));
+        }
+    }
+    let store_for_unknown = Arc::clone(store);
+    let unknown = tokio::spawn(async move {
+        store_for_unknown
+            .refresh("no-such-session", 1, now, GRACE, LIFETIME)
+            .await
+    });
+
+    let mut rotated: HashMap<String, usize> = HashMap::new();
+    let mut graced: HashMap<String, usize> = HashMap::new();
+    for (id, outcome) in join_all(tasks).await.into_iter().map(Result::unwrap) {
+        match outcome.unwrap() {
+            RefreshOutcome::Rotated { session, .. } => {
+                assert_eq!((&session.id, session.generation), (&id, 2));
+                assert_eq!(session.rotated_at, now);
+                *rotated.entry(id).or_default() += 1;
+            }
+            RefreshOutcome::Grace { session, .. } => {
+                assert_eq!((&session.id, session.generation), (&id, 2));
+                *graced.entry(id).or_default() += 1;
+            }
+            RefreshOutcome::Revoked => assert_eq!(id, revoked.id),
+            other => panic!("{id}: unexpected {other:?}"),
+        }
+    }
+    assert!(matches!(
+        unknown.await.unwrap().unwrap(),
+        RefreshOutcome::NotFound
+    ));
+    for session in &sessions[1..] {
+        assert_eq!(rotated.get(&session.id), Some(&1), "{}", session.id);
+        assert_eq!(graced.get(&session.id), Some(&2), "{}", session.id);
+        let stored = store.session(&session.id).await.unwrap().unwrap();
+        assert_eq!((stored.generation, stored.revoked_at), (2, None));
+    }
+    let still_revoked = store.session(&revoked.id).await.unwrap().unwrap();
+    assert_eq!(still_revoked.generation, 1);
+    assert_eq!(still_revoked.revoked_reason.as_deref(), Some("logout"));
 }
 
 async fn concurrent_first_sign_ins_agree_on_one_user(db: &TestDb) {
