@@ -2,7 +2,7 @@
 //! session from a refresh token. Each endpoint maps [`FlowError`] into its own envelope.
 
 use latchkey_core::{RefreshOutcome, Session, User};
-use latchkey_tokens::{IssuedToken, TokenError, TokenType};
+use latchkey_tokens::{IssuedToken, TokenError};
 
 use crate::state::AppState;
 
@@ -52,7 +52,7 @@ pub(crate) async fn refresh(state: &AppState, refresh_token: &str) -> Result<Pai
     let now = state.now();
     let claims = state
         .tokens()
-        .verify(refresh_token, TokenType::Refresh, now)
+        .verify_refresh(refresh_token, now)
         .map_err(FlowError::Token)?;
     let generation = claims.gen.ok_or(FlowError::Token(TokenError::Invalid))?;
     let settings = &state.inner.settings;

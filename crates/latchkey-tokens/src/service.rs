@@ -74,13 +74,21 @@ pub struct TokenSettings {
 /// How many verified access tokens [`TokenService::verify_access`] remembers.
 const VERIFIED_CACHE_CAPACITY: usize = 10_000;
 
+/// How many refresh tokens this service signed it remembers for [`TokenService::verify_refresh`].
+const ISSUED_REFRESH_CAPACITY: usize = 10_000;
+
 /// Issues and verifies latchkey's JWTs.
 #[derive(Debug)]
 pub struct TokenService {
     keys: KeyRing,
     settings: TokenSettings,
     validation: Validation,
+    /// Access tokens that passed [`TokenService::verify`].
     verified: VerifiedCache,
+    /// Refresh tokens this service signed, as signed: the next refresh of a session presents
+    /// the token its previous refresh answered, which is known good without checking our own
+    /// signature again (the most expensive step of a refresh).
+    issued_refresh: VerifiedCache,
 }
 
 impl TokenService {
@@ -91,6 +99,7 @@ impl TokenService {
             settings,
             validation,
             verified: VerifiedCache::new(VERIFIED_CACHE_CAPACITY),
+            issued_refresh: VerifiedCache::new(ISSUED_REFRESH_CAPACITY),
         }
     }
 
@@ -118,7 +127,8 @@ impl TokenService {
     }
 
     /// The refresh token of the session's current generation. Deterministic: the same session
-    /// state always gives the same token (see the crate docs).
+    /// state always gives the same token (see the crate docs). Remembered for
+    /// [`TokenService::verify_refresh`].
     pub fn issue_refresh(&self, session: &Session) -> Result<IssuedToken, TokenError> {
         let claims = self.claims(
             session.user_id,
@@ -128,8 +138,13 @@ impl TokenService {
             session.rotated_at,
             session.expires_at,
         );
+        let token = self.sign(&claims)?;
+        // `rotated_at` (the token's `iat`) stands in for now: it only decides which entries
+        // are certainly dead when the cache is full.
+        self.issued_refresh
+            .insert(&token, Arc::new(claims), session.rotated_at);
         Ok(IssuedToken {
-            token: self.sign(&claims)?,
+            token,
             expires_at: session.expires_at,
         })
     }
@@ -138,15 +153,22 @@ impl TokenService {
     /// token seen before is answered from memory (still refused once `now >= exp`).
     pub fn verify_access(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, TokenError> {
         if let Some(claims) = self.verified.get(token) {
-            return if now < claims.exp {
-                Ok(claims)
-            } else {
-                Err(TokenError::Expired)
-            };
+            return judge_remembered(claims, TokenType::Access, now);
         }
         let claims = Arc::new(self.verify(token, TokenType::Access, now)?);
         self.verified.insert(token, claims.clone(), now);
         Ok(claims)
+    }
+
+    /// [`TokenService::verify`] for refresh tokens. A token byte for byte equal to one this
+    /// service signed (and still remembers) is known to carry our valid signature, so only
+    /// its expiry is judged; any other token is verified in full. Whether the session still
+    /// accepts the token is the store's decision either way.
+    pub fn verify_refresh(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, TokenError> {
+        match self.issued_refresh.get(token) {
+            Some(claims) => judge_remembered(claims, TokenType::Refresh, now),
+            None => self.verify(token, TokenType::Refresh, now).map(Arc::new),
+        }
     }
 
     /// Verifies signature, algorithm, key, issuer, audience, type and expiry (`now < exp`).
@@ -221,6 +243,22 @@ impl TokenService {
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
         Ok(token)
+    }
+}
+
+/// The checks of [`TokenService::verify`] that depend on the time or the caller, for claims
+/// remembered from an earlier full verification or from signing.
+fn judge_remembered(
+    claims: Arc<Claims>,
+    expected: TokenType,
+    now: UnixTime,
+) -> Result<Arc<Claims>, TokenError> {
+    if now >= claims.exp {
+        Err(TokenError::Expired)
+    } else if claims.token_type != expected {
+        Err(TokenError::WrongType)
+    } else {
+        Ok(claims)
     }
 }
 
@@ -314,6 +352,44 @@ mod tests {
         assert_eq!(svc.verify_access("junk", NOW), Err(TokenError::Invalid));
         assert_eq!(svc.verify_access(&refresh, NOW), Err(TokenError::WrongType));
         assert_eq!(svc.verified.len(), 1, "failures are not remembered");
+    }
+
+    #[test]
+    fn verify_refresh_answers_tokens_it_signed_from_memory_and_judges_the_rest_in_full() {
+        let keys_pem = KeyRing::generate().unwrap().1;
+        let svc = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), settings());
+        let issued = svc.issue_refresh(&session(3)).unwrap();
+        assert_eq!(svc.issued_refresh.len(), 1);
+        let claims = svc.verify_refresh(&issued.token, NOW).unwrap();
+        assert_eq!((claims.gen, claims.user_id), (Some(3), 7));
+        assert_eq!(
+            svc.verify_refresh(&issued.token, issued.expires_at),
+            Err(TokenError::Expired),
+            "a remembered token still expires"
+        );
+
+        // Signed by this key but not remembered here (another node, or after a restart):
+        // verified in full, and still good.
+        let other_node = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), settings());
+        let claims = other_node.verify_refresh(&issued.token, NOW).unwrap();
+        assert_eq!(claims.gen, Some(3));
+        assert_eq!(other_node.issued_refresh.len(), 0);
+
+        // Anything else is refused as before: a tampered copy of a remembered token, an
+        // access token, another key's token, junk.
+        let mut tampered = issued.token.clone();
+        tampered.pop();
+        tampered.push(if issued.token.ends_with('A') {
+            'B'
+        } else {
+            'A'
+        });
+        assert_eq!(svc.verify_refresh(&tampered, NOW), Err(TokenError::Invalid));
+        let access = svc.issue_access(7, "sid", NOW).unwrap().token;
+        assert_eq!(svc.verify_refresh(&access, NOW), Err(TokenError::WrongType));
+        let foreign = service().issue_refresh(&session(3)).unwrap().token;
+        assert_eq!(svc.verify_refresh(&foreign, NOW), Err(TokenError::Invalid));
+        assert_eq!(svc.verify_refresh("junk", NOW), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_core::RevokeScope;
-use latchkey_tokens::TokenType;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -42,9 +41,9 @@ async fn logout(
         Some(token) => {
             let claims = state
                 .tokens()
-                .verify(token, TokenType::Refresh, now)
+                .verify_refresh(token, now)
                 .map_err(|e| ApiError::token(&e))?;
-            (claims.user_id, claims.sid)
+            (claims.user_id, claims.sid.clone())
         }
         None => {
             let token = bearer_token(&headers)?.ok_or_else(ApiError::not_authenticated)?;
