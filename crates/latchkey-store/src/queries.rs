@@ -22,7 +22,9 @@ pub(crate) const USERNAME_BATCH: usize = 16;
 const TAKEN_USERNAMES: &str = "SELECT lower(username) FROM users WHERE lower(username) IN \
      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
-/// Most rotations [`Queries::rotate_batch`] applies in one statement.
+/// Most rotations [`Queries::rotate_batch`] applies in one statement. Each batch size is its own
+/// prepared statement; with the store's twenty-odd others that stays under the 100 statements
+/// sqlx keeps prepared per connection, so none is evicted and prepared again.
 pub(crate) const ROTATION_BATCH: usize = 64;
 
 /// What [`Queries::rotate_batch`] returns for each session: the rotated session's columns, then
