@@ -171,6 +171,25 @@ impl TokenService {
         }
     }
 
+    /// A token of either type (SimpleJWT's `UntypedToken`, for `/auth/token/verify/`): answered
+    /// from the memories of [`TokenService::verify_access`] and [`TokenService::verify_refresh`]
+    /// when it is in one, else verified in full (and remembered if it is an access token).
+    pub fn verify_any(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, TokenError> {
+        let remembered = self
+            .verified
+            .get(token)
+            .or_else(|| self.issued_refresh.get(token));
+        if let Some(claims) = remembered {
+            let token_type = claims.token_type;
+            return judge_remembered(claims, token_type, now);
+        }
+        let claims = Arc::new(self.verify_untyped(token, now)?);
+        if claims.token_type == TokenType::Access {
+            self.verified.insert(token, claims.clone(), now);
+        }
+        Ok(claims)
+    }
+
     /// Verifies signature, algorithm, key, issuer, audience, type and expiry (`now < exp`).
     pub fn verify(
         &self,
@@ -178,6 +197,15 @@ impl TokenService {
         expected: TokenType,
         now: UnixTime,
     ) -> Result<Claims, TokenError> {
+        let claims = self.verify_untyped(token, now)?;
+        if claims.token_type != expected {
+            return Err(TokenError::WrongType);
+        }
+        Ok(claims)
+    }
+
+    /// [`TokenService::verify`] without the type check.
+    fn verify_untyped(&self, token: &str, now: UnixTime) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
@@ -195,9 +223,6 @@ impl TokenService {
         }
         if now >= claims.exp {
             return Err(TokenError::Expired);
-        }
-        if claims.token_type != expected {
-            return Err(TokenError::WrongType);
         }
         Ok(claims)
     }
@@ -390,6 +415,54 @@ mod tests {
         let foreign = service().issue_refresh(&session(3)).unwrap().token;
         assert_eq!(svc.verify_refresh(&foreign, NOW), Err(TokenError::Invalid));
         assert_eq!(svc.verify_refresh("junk", NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn verify_any_takes_either_type_remembers_access_tokens_and_still_expires() {
+        let svc = service();
+        let access = svc.issue_access(7, "sid", NOW).unwrap();
+        let refresh = svc.issue_refresh(&session(3)).unwrap();
+
+        let claims = svc.verify_any(&access.token, NOW).unwrap();
+        assert_eq!(claims.token_type, TokenType::Access);
+        assert_eq!(
+            svc.verified.len(),
+            1,
+            "a verified access token is remembered"
+        );
+        assert_eq!(
+            svc.verify_any(&access.token, NOW + 1).unwrap().token_type,
+            TokenType::Access
+        );
+        assert_eq!(
+            svc.verify_any(&access.token, access.expires_at),
+            Err(TokenError::Expired)
+        );
+
+        let claims = svc.verify_any(&refresh.token, NOW).unwrap();
+        assert_eq!(
+            (claims.token_type, claims.gen),
+            (TokenType::Refresh, Some(3))
+        );
+        assert_eq!(
+            svc.verify_any(&refresh.token, refresh.expires_at),
+            Err(TokenError::Expired)
+        );
+        // Another service with the same key remembers nothing, verifies in full, and agrees.
+        let keys_pem = KeyRing::generate().unwrap().1;
+        let a = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), settings());
+        let b = TokenService::new(KeyRing::from_pem(&keys_pem).unwrap(), settings());
+        let token = a.issue_refresh(&session(5)).unwrap().token;
+        assert_eq!(b.verify_any(&token, NOW).unwrap().gen, Some(5));
+        assert_eq!(
+            b.verified.len(),
+            0,
+            "refresh tokens are not put in the access memory"
+        );
+
+        let foreign = service().issue_access(7, "sid", NOW).unwrap().token;
+        assert_eq!(svc.verify_any(&foreign, NOW), Err(TokenError::Invalid));
+        assert_eq!(svc.verify_any("junk", NOW), Err(TokenError::Invalid));
     }
 
     #[test]

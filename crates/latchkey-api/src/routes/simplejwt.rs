@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use latchkey_tokens::{TokenError, TokenType};
 use serde_json::{json, Value};
 
 use crate::body::{BodyError, Params};
@@ -75,13 +74,11 @@ async fn verify(
         ApiError::invalid_fields(vec![("token", "This field is required.".into())])
     })?;
     let now = state.now();
-    let tokens = state.tokens();
     // Like SimpleJWT's UntypedToken: either type verifies.
-    let claims = match tokens.verify(token, TokenType::Access, now) {
-        Err(TokenError::WrongType) => tokens.verify(token, TokenType::Refresh, now),
-        other => other,
-    }
-    .map_err(|e| ApiError::token(&e))?;
+    let claims = state
+        .tokens()
+        .verify_any(token, now)
+        .map_err(|e| ApiError::token(&e))?;
     let live = state
         .store()
         .user_and_session(claims.user_id, &claims.sid, now)
