@@ -1,9 +1,12 @@
-//! A bounded cache of access tokens that already verified, so a token presented again (every
-//! API call of a page carries the same one) costs a hash lookup instead of a signature check.
+//! A bounded memory of tokens known to carry a valid signature, so a token presented again
+//! costs a hash lookup instead of a signature check. [`crate::TokenService`] keeps two: access
+//! tokens that passed [`crate::TokenService::verify`] (every API call of a page carries the same
+//! one), and refresh tokens it signed itself (the next refresh presents the last one answered).
 //!
-//! Only tokens that passed [`crate::TokenService::verify`] go in, keyed by their exact bytes;
-//! an entry is worthless once its `exp` has passed, and expiry is judged on every hit with the
-//! caller's clock. Revocation is not a property of the token, so callers still check the session.
+//! Entries are keyed by the token's exact bytes; an entry is worthless once its `exp` has
+//! passed, and expiry is judged on every hit with the caller's clock. Revocation is not a
+//! property of the token, so callers still check the session. Neither memory knows about key
+//! revocation: whoever adds removing a key from the ring must empty both.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
