@@ -11,7 +11,7 @@ use latchkey_core::{Clock, FakeClock};
 use latchkey_dev_idp::{DevIdpConfig, DevIdpHandle};
 use latchkey_server::{Application, Dependencies};
 use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -244,6 +244,16 @@ impl TestApp {
         self.http
             .get(self.url("/auth/user/"))
             .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /auth/logout/` with the session's refresh token (scope: this session).
+    pub(crate) async fn logout(&self, refresh: &str) -> Response {
+        self.http
+            .post(self.url("/auth/logout/"))
+            .json(&json!({ "refresh": refresh }))
             .send()
             .await
             .unwrap()

@@ -11,14 +11,7 @@ async fn logout_with_the_refresh_token_ends_the_session_at_once() {
     let tokens = app.login("ann@example.com").await;
     let other_device = app.login("ann@example.com").await;
 
-    let response = app
-        .http
-        .post(app.url("/auth/logout/"))
-        .json(&json!({ "refresh": tokens.refresh }))
-        .send()
-        .await
-        .unwrap();
-    let body = json(response, StatusCode::OK).await;
+    let body = json(app.logout(&tokens.refresh).await, StatusCode::OK).await;
     assert_eq!(body["revoked"], 1);
 
     let body = json(app.refresh(&tokens.refresh).await, StatusCode::UNAUTHORIZED).await;

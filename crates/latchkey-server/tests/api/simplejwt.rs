@@ -60,14 +60,7 @@ async fn verify_accepts_live_tokens_of_either_type() {
     // Tokens verified before (and so remembered) still answer for their session.
     let other_device = app.login("bo@example.com").await;
     json(verify(&other_device.access).await.unwrap(), StatusCode::OK).await;
-    let logout = app
-        .http
-        .post(app.url("/auth/logout/"))
-        .json(&json!({ "refresh": other_device.refresh }))
-        .send()
-        .await
-        .unwrap();
-    json(logout, StatusCode::OK).await;
+    json(app.logout(&other_device.refresh).await, StatusCode::OK).await;
     for token in [&other_device.access, &other_device.refresh] {
         let body = json(verify(token).await.unwrap(), StatusCode::UNAUTHORIZED).await;
         assert_eq!(body["detail"], "Token's session has ended");
